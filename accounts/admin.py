@@ -1,0 +1,55 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import TierChange, User
+
+
+class TierChangeInline(admin.TabularInline):
+    model = TierChange
+    fk_name = "user"
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "old_tier", "new_tier", "reason", "actor")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ("-date_joined",)
+    list_display = ("id", "surname", "first_name", "tier", "phone", "email", "is_active", "date_joined")
+    list_filter = ("tier", "is_active", "is_staff", "phone_confirmed", "email_confirmed")
+    search_fields = ("=phone", "email", "surname")
+    # The tier changes only through accounts.services.user_tier_change (audited).
+    readonly_fields = ("tier", "date_joined", "last_login")
+    inlines = [TierChangeInline]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Person"), {"fields": ("surname", "first_name", "patronymic", "region")}),
+        (_("Contacts"), {"fields": ("phone", "phone_confirmed", "email_confirmed")}),
+        (_("Tier"), {"fields": ("tier",)}),
+        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "surname", "first_name", "password1", "password2")}),
+    )
+
+
+@admin.register(TierChange)
+class TierChangeAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "user", "old_tier", "new_tier", "reason", "actor")
+    list_filter = ("new_tier",)
+    readonly_fields = ("user", "old_tier", "new_tier", "reason", "actor", "created_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,42 @@
+"""Subjects of the Russian Federation, by their official code (ГИБДД/ОКАТО-style two digits)."""
+
+from django.utils.translation import gettext_lazy as _
+
+REGIONS: list[tuple[str, str]] = [
+    ("77", _("Moscow")),
+    ("78", _("Saint Petersburg")),
+    ("50", _("Moscow Oblast")),
+    ("47", _("Leningrad Oblast")),
+    ("01", _("Republic of Adygea")),
+    ("02", _("Republic of Bashkortostan")),
+    ("03", _("Republic of Buryatia")),
+    ("16", _("Republic of Tatarstan")),
+    ("18", _("Udmurt Republic")),
+    ("21", _("Chuvash Republic")),
+    ("22", _("Altai Krai")),
+    ("23", _("Krasnodar Krai")),
+    ("24", _("Krasnoyarsk Krai")),
+    ("25", _("Primorsky Krai")),
+    ("26", _("Stavropol Krai")),
+    ("27", _("Khabarovsk Krai")),
+    ("29", _("Arkhangelsk Oblast")),
+    ("34", _("Volgograd Oblast")),
+    ("36", _("Voronezh Oblast")),
+    ("38", _("Irkutsk Oblast")),
+    ("39", _("Kaliningrad Oblast")),
+    ("42", _("Kemerovo Oblast")),
+    ("43", _("Kirov Oblast")),
+    ("52", _("Nizhny Novgorod Oblast")),
+    ("54", _("Novosibirsk Oblast")),
+    ("55", _("Omsk Oblast")),
+    ("59", _("Perm Krai")),
+    ("61", _("Rostov Oblast")),
+    ("63", _("Samara Oblast")),
+    ("64", _("Saratov Oblast")),
+    ("66", _("Sverdlovsk Oblast")),
+    ("72", _("Tyumen Oblast")),
+    ("74", _("Chelyabinsk Oblast")),
+    ("76", _("Yaroslavl Oblast")),
+    ("86", _("Khanty-Mansi Autonomous Okrug")),
+]
+REGION_CODES = frozenset(code for code, _label in REGIONS)
