@@ -19,6 +19,11 @@ urlpatterns = [
         verification_api.RegistrationPasswordView.as_view(),
         name="registration-password",
     ),
+    path(
+        "registrations/<uuid:pk>/contact/drop/",
+        verification_api.RegistrationContactDropView.as_view(),
+        name="registration-contact-drop",
+    ),
     path("recoveries/", verification_api.RecoveryStartView.as_view(), name="recovery-start"),
     path("recoveries/<uuid:pk>/code/", verification_api.RecoveryCodeView.as_view(), name="recovery-code"),
     path("recoveries/<uuid:pk>/code/resend/", verification_api.RecoveryResendView.as_view(), name="recovery-resend"),

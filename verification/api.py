@@ -237,6 +237,31 @@ class RegistrationPasswordView(_PublicFlowView):
         return _registration_response(request, registration)
 
 
+class ContactDropSerializer(serializers.Serializer):
+    contact = serializers.ChoiceField(choices=["phone", "email"], help_text="The unconfirmed contact to give up.")
+
+
+class RegistrationContactDropView(_PublicFlowView):
+    @extend_schema(
+        tags=["registration"],
+        summary="Go on with the other contact when messages do not arrive",
+        description=(
+            "For a registration with both a phone and an email: `phone` sends the code to the email "
+            "instead; `email` (after the password) finishes with the phone alone and returns `token`."
+        ),
+        request=ContactDropSerializer,
+        responses={200: FlowStateSerializer, **ERRORS},
+    )
+    def post(self, request, pk):
+        data = ContactDropSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        registration = services.registration_get(registration_id=pk)
+        registration = services.registration_contact_drop(
+            registration=registration, contact=data.validated_data["contact"]
+        )
+        return _registration_response(request, registration)
+
+
 def _recovery_state(recovery) -> dict:
     if recovery.completed_at:
         step = Step.DONE

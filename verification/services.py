@@ -521,6 +521,31 @@ def registration_code_confirm(*, registration: Registration, code: str) -> Regis
     return registration
 
 
+def registration_contact_drop(*, registration: Registration, contact: str) -> Registration:
+    """Go on with the other contact when this one gets no messages («use email instead»).
+
+    Only an unconfirmed contact of a registration that has both can be dropped; it can be
+    added to the account later. Dropping the phone sends the code to the email; dropping
+    the email after the password was set finishes the registration.
+    """
+    if contact not in ("phone", "email"):
+        raise FlowError(code="invalid", message=_("Unknown contact."), field="contact")
+    with transaction.atomic():
+        registration = Registration.objects.select_for_update().get(pk=registration.pk)
+        confirmed = registration.phone_confirmed_at if contact == "phone" else registration.email_confirmed_at
+        if registration.completed_at or not (registration.phone and registration.email) or confirmed:
+            raise FlowError(code="wrong_step", message=_("This contact cannot be removed now."), field="contact")
+        setattr(registration, contact, "")
+        registration.save(update_fields=[contact])
+        step = registration_next_step(registration)
+        if step == Step.EMAIL:
+            _consume_send_quota(registration.email)
+            _code_issue(**_registration_code_params(registration))
+        elif step == Step.DONE:
+            _registration_complete(registration)
+    return registration
+
+
 def registration_password_validate(*, registration: Registration, password: str, password_confirm: str) -> None:
     if password != password_confirm:
         raise ValidationError(

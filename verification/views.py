@@ -131,6 +131,10 @@ def registration_code(request: HttpRequest) -> HttpResponse:
             "step": step,
             "email_after_password": step == Step.EMAIL and bool(registration.phone),
             "resend_url": reverse("verification:registration_resend"),
+            # The other contact to fall back on when this one gets no messages.
+            "fallback": (
+                ("email" if step == Step.PHONE else "phone_only") if registration.phone and registration.email else ""
+            ),
         },
     )
 
@@ -147,6 +151,22 @@ def registration_resend(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, _("A new code has been sent. The previous one no longer works."))
     return redirect("verification:registration_code")
+
+
+@require_POST
+def registration_contact_drop(request: HttpRequest) -> HttpResponse:
+    """«Use my email instead» / «finish without email» when messages do not arrive."""
+    registration = _current_registration(request)
+    if registration is None:
+        return redirect("verification:registration_start")
+    try:
+        registration = services.registration_contact_drop(
+            registration=registration, contact=request.POST.get("contact", "")
+        )
+    except FlowError as exc:
+        messages.error(request, exc.message)
+        return redirect("verification:registration_code")
+    return _after_registration_step(request, registration)
 
 
 def registration_password(request: HttpRequest) -> HttpResponse:
