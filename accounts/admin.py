@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import TierChange, User
+from accounts.phones import email_mask, phone_mask
 
 
 class TierChangeInline(admin.TabularInline):
@@ -20,12 +21,22 @@ class TierChangeInline(admin.TabularInline):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ("-date_joined",)
-    list_display = ("id", "surname", "first_name", "tier", "phone", "email", "is_active", "date_joined")
+    # Lists show contacts masked; staff find a person by the exact phone or email in search.
+    list_display = ("id", "surname", "first_name", "tier", "masked_phone", "masked_email", "is_active", "date_joined")
     list_filter = ("tier", "is_active", "is_staff", "phone_confirmed", "email_confirmed")
-    search_fields = ("=phone", "email", "surname")
+    search_fields = ("=phone", "=email", "surname")
     # The tier changes only through accounts.services.user_tier_change (audited).
     readonly_fields = ("tier", "date_joined", "last_login")
     inlines = [TierChangeInline]
+
+    @admin.display(description=_("mobile phone"))
+    def masked_phone(self, user: User) -> str:
+        return phone_mask(str(user.phone)) if user.phone else "—"
+
+    @admin.display(description=_("email"))
+    def masked_email(self, user: User) -> str:
+        return email_mask(user.email) if user.email else "—"
+
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Person"), {"fields": ("surname", "first_name", "patronymic", "region")}),
