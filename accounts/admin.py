@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import TierChange, User
-from accounts.phones import email_mask, phone_mask
+from accounts.phones import email_mask, phone_mask, phone_parse_ru_mobile
 
 
 class TierChangeInline(admin.TabularInline):
@@ -28,6 +29,14 @@ class UserAdmin(DjangoUserAdmin):
     # The tier changes only through accounts.services.user_tier_change (audited).
     readonly_fields = ("tier", "date_joined", "last_login")
     inlines = [TierChangeInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        # Staff type phones the way people dictate them: "8 912 345-67-89".
+        try:
+            search_term = phone_parse_ru_mobile(search_term)
+        except ValidationError:
+            pass
+        return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description=_("mobile phone"))
     def masked_phone(self, user: User) -> str:
