@@ -97,7 +97,13 @@ class RecoveryStartForm(forms.Form):
     contact = forms.CharField(
         label=_("Mobile phone or email"),
         max_length=254,
-        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "username",
+                "autofocus": True,
+                "placeholder": _("+7 912 345-67-89 or name@example.ru"),
+            }
+        ),
     )
 
 

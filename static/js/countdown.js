@@ -14,7 +14,11 @@
       var n = left(el.getAttribute("data-countdown"));
       var timer = el.querySelector(".timer");
       if (n > 0 && timer) { timer.textContent = fmt(n); }
-      else if (n === 0) { el.textContent = el.getAttribute("data-expired-text"); el.classList.add("expired"); }
+      else if (n === 0 && !el.classList.contains("expired")) {
+        el.textContent = el.getAttribute("data-expired-text"); el.classList.add("expired");
+        // The only way on is a new code: show its button instead of hiding it under a summary.
+        document.querySelectorAll("details.resend").forEach(function (d) { d.open = true; });
+      }
     });
     document.querySelectorAll("[data-available-at]").forEach(function (btn) {
       if (!btn.dataset.label) { btn.dataset.label = btn.textContent; }
