@@ -36,7 +36,14 @@ class RegistrationStartForm(forms.Form):
         required=False,
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "placeholder": "name@example.ru"}),
+        help_text=_("Give a mobile phone, an email or both: at least one is needed."),
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Neither is optional on its own: one of the two is required (the help text says so).
+        for name in ("phone", "email"):
+            self.fields[name].one_of_contacts = True
 
     def clean_surname(self) -> str:
         return _clean_name(self.cleaned_data["surname"])
