@@ -11,6 +11,21 @@ from accounts import selectors
 from accounts.phones import phone_parse_ru_mobile
 
 
+def login_limit_key(login: str) -> str:
+    """The failed-sign-in counter of one person, however the phone or email was spelt.
+
+    Shared by the browser (allauth) and the API, so neither a second spelling of a number nor
+    the other door gives another five tries.
+    """
+    login = (login or "").strip()
+    if "@" not in login:
+        try:
+            return "login:" + phone_parse_ru_mobile(login)
+        except ValidationError:
+            pass
+    return "login:" + login.lower()
+
+
 class RussianMobileField(forms.CharField):
     """Accepts any usual spelling of a Russian mobile number; cleans to E.164."""
 
@@ -27,6 +42,12 @@ class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         # Registration is verification.views.registration_start, not allauth's signup.
         return False
+
+    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials) -> str:
+        # allauth keys failed sign-ins by email or username only, so every phone sign-in
+        # shared one counter: five wrong passwords for one number locked out all phones.
+        login = credentials.get("phone") or credentials.get("email") or credentials.get("username") or ""
+        return login_limit_key(login)
 
     def get_signup_redirect_url(self, request: HttpRequest) -> str:
         return reverse("verification:registration_start")
@@ -55,3 +76,12 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def send_verification_code_sms(self, user, phone: str, code: str, **kwargs) -> None:
         raise NotImplementedError("codes are sent by verification.services")
+
+
+def login_failures_forget(request: HttpRequest, user) -> None:
+    """After access recovery the person may sign in at once, whatever they tried before."""
+    from allauth.core import ratelimit
+
+    for contact in (str(user.phone or ""), user.email or ""):
+        if contact:
+            ratelimit.clear(request, action="login_failed", key=login_limit_key(contact))

@@ -1,5 +1,6 @@
 """REST API of the signed-in person: sign in and out (knox tokens), «Мои данные»."""
 
+import math
 from http import HTTPStatus
 
 from allauth.core import ratelimit
@@ -15,6 +16,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts import selectors
+from accounts.adapters import login_limit_key
 from accounts.models import User
 
 
@@ -53,6 +55,19 @@ class TokenSerializer(serializers.Serializer):
     user = UserSerializer()
 
 
+def _login_failed_window() -> int:
+    """Seconds after which every failed-sign-in limit has surely forgotten the failures.
+
+    allauth's limits slide and do not say when the next try is allowed; the longest window is
+    the honest upper bound for ``retry_after``.
+    """
+    from allauth.account import app_settings as allauth_settings
+    from allauth.core.internal.ratelimit import parse_rates
+
+    rates = parse_rates(allauth_settings.RATE_LIMITS.get("login_failed"))
+    return max((math.ceil(rate.duration) for rate in rates), default=60)
+
+
 class LoginView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -67,16 +82,17 @@ class LoginView(APIView):
         responses={
             200: TokenSerializer,
             400: OpenApiResponse(description="`invalid_login`"),
-            429: OpenApiResponse(description="`too_many_attempts`"),
+            429: OpenApiResponse(description="`too_many_attempts` with `retry_after` seconds."),
         },
     )
     def post(self, request):
         data = LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         login = data.validated_data["login"].strip()
-        key = login.lower()
+        key = login_limit_key(login)
         # Failed sign-ins share allauth's limits (ACCOUNT_RATE_LIMITS["login_failed"]) with the browser.
         if not ratelimit.consume(request, action="login_failed", key=key, dry_run=True):
+            retry_after = _login_failed_window()
             return Response(
                 {
                     "errors": {
@@ -84,11 +100,13 @@ class LoginView(APIView):
                             {
                                 "code": "too_many_attempts",
                                 "message": _("Too many failed sign-in attempts. Try again later or recover access."),
+                                "retry_after": retry_after,
                             }
                         ]
                     }
                 },
                 status=HTTPStatus.TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(retry_after)},
             )
         field = "email" if "@" in login else "phone"
         user = authenticate(request, **{field: login, "password": data.validated_data["password"]})

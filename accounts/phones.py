@@ -14,7 +14,9 @@ def phone_parse_ru_mobile(raw: str) -> str:
     ``79123456789``. Numbers of Kazakhstan share +7 (+7 7xx) and are rejected.
     """
     raw = (raw or "").strip()
-    if not raw or len(raw) > MAX_INPUT_LENGTH:
+    # phonenumbers reads letters as a keypad ("8 912 ABC-67-89" -> +7 912 222-67-89), which
+    # would send a code to somebody else's number: a Russian mobile is written in digits.
+    if not raw or len(raw) > MAX_INPUT_LENGTH or any(ch.isalpha() for ch in raw):
         raise ValidationError(_("Enter a mobile phone number, for example +7 912 345-67-89."), code="phone_invalid")
     try:
         number = phonenumbers.parse(raw, "RU")

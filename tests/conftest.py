@@ -2,9 +2,27 @@ import re
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 
 from verification import sms
+
+
+def _cache_clear_own_keys() -> None:
+    """Forget rate-limit counters of this run only.
+
+    On Redis, cache.clear() is FLUSHDB, which would wipe every other run sharing the server;
+    test settings give each run its own key prefix, so delete just those keys.
+    """
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        client = backend._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=f"{backend.key_prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    else:
+        backend.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -12,7 +30,7 @@ def _isolated_outboxes_and_cache():
     """Every test starts with an empty SMS outbox and fresh rate-limit counters."""
     sms.outbox.clear()
     mail.outbox.clear()
-    cache.clear()
+    _cache_clear_own_keys()
     yield
     sms.outbox.clear()
 

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from accounts.adapters import login_failures_forget
 from accounts.api import UserSerializer
 from accounts.regions import REGION_CODES
 from verification import services
@@ -334,5 +335,6 @@ class RecoveryPasswordView(_PublicFlowView):
         data.is_valid(raise_exception=True)
         recovery = services.recovery_get(recovery_id=pk)
         user = services.recovery_password_set(recovery=recovery, **data.validated_data)
+        login_failures_forget(request, user)
         recovery.refresh_from_db()
         return Response(_signed_in(request, user, _recovery_state(recovery)))

@@ -167,10 +167,25 @@ def _code_issue(*, purpose: str, flow_id, channel: str, target: str, notice: str
         created_at=now,
         expires_at=now + dt.timedelta(seconds=app_settings.CODE_TTL),
     )
+    transaction.on_commit(lambda: _code_enqueue(code.pk))
+    return code
+
+
+def _code_enqueue(code_id: int) -> None:
+    """Hand the code to the worker; a broker outage is recorded, not turned into a 500.
+
+    The registration is already committed when this runs, so the person sees the code page,
+    which then shows the delivery failure and offers a new code or the other contact.
+    """
+    from kombu.exceptions import OperationalError
+
     from verification.tasks import code_send
 
-    transaction.on_commit(lambda: code_send.delay(code.pk))
-    return code
+    try:
+        code_send.delay(code_id)
+    except OperationalError as exc:
+        logger.exception("could not enqueue code %s", code_id)
+        code_delivery_failed(code_id=code_id, error=f"broker: {type(exc).__name__}")
 
 
 def code_verify(*, purpose: str, flow_id, code_input: str) -> OneTimeCode:
@@ -199,7 +214,8 @@ def code_verify(*, purpose: str, flow_id, code_input: str) -> OneTimeCode:
     if not bumped:
         raise _code_exhausted(code)
     code.refresh_from_db(fields=["attempts"])
-    ok = not code.notice and codes.code_matches(salt=code.salt, digest=code.code_hmac, code=typed)
+    # The HMAC is computed first, so a decoy (notice) answers as slowly as a real code.
+    ok = codes.code_matches(salt=code.salt, digest=code.code_hmac, code=typed) and not code.notice
     if not ok:
         left = max_attempts - code.attempts
         if left <= 0:
@@ -403,12 +419,19 @@ def delivery_status_update(*, provider_id: str, status: str, error: str = "") ->
     delivery = Delivery.objects.filter(provider_id=provider_id).first() if provider_id else None
     if delivery is None or mapped is None:
         return delivery is not None
-    if delivery.status == DeliveryStatus.DELIVERED and mapped != DeliveryStatus.DELIVERED:
-        return True  # callbacks can arrive out of order; delivered is final
-    delivery.status = mapped
-    delivery.error = error[:255]
-    delivery.save(update_fields=["status", "error", "updated_at"])
-    if mapped == DeliveryStatus.FAILED and delivery.code_id:
+    # Callbacks arrive out of order, even at once: delivered is final, and a late "sent" never
+    # replaces a failure either. The conditional UPDATE keeps that true for parallel callbacks.
+    final = (
+        [DeliveryStatus.DELIVERED, DeliveryStatus.FAILED]
+        if mapped == DeliveryStatus.SENT
+        else [DeliveryStatus.DELIVERED]
+    )
+    updated = (
+        Delivery.objects.filter(pk=delivery.pk)
+        .exclude(status__in=final)
+        .update(status=mapped, error=error[:255], updated_at=timezone.now())
+    )
+    if updated and mapped == DeliveryStatus.FAILED and delivery.code_id:
         OneTimeCode.objects.filter(pk=delivery.code_id, delivery_failed_at__isnull=True).update(
             delivery_failed_at=timezone.now()
         )
@@ -535,8 +558,12 @@ def registration_contact_drop(*, registration: Registration, contact: str) -> Re
         confirmed = registration.phone_confirmed_at if contact == "phone" else registration.email_confirmed_at
         if registration.completed_at or not (registration.phone and registration.email) or confirmed:
             raise FlowError(code="wrong_step", message=_("This contact cannot be removed now."), field="contact")
+        dropped = getattr(registration, contact)
         setattr(registration, contact, "")
         registration.save(update_fields=[contact])
+        OneTimeCode.objects.filter(
+            purpose=Purpose.REGISTRATION, flow_id=registration.pk, target=dropped, revoked_at__isnull=True
+        ).update(revoked_at=timezone.now())
         step = registration_next_step(registration)
         if step == Step.EMAIL:
             _consume_send_quota(registration.email)
@@ -680,7 +707,11 @@ def recovery_code_resend(*, recovery: Recovery) -> OneTimeCode:
             flow_id=recovery.pk,
             channel=recovery.channel,
             target=recovery.target,
-            notice=Notice.NONE if recovery.user_id else Notice.UNKNOWN_ACCOUNT,
+            # As in recovery_start: a blocked account gets the notice, never a code. One query
+            # whether or not an account was found, so the answer takes the same work.
+            notice=Notice.NONE
+            if User.objects.filter(pk=recovery.user_id, is_active=True).exists()
+            else Notice.UNKNOWN_ACCOUNT,
             language=recovery.language,
         )
 

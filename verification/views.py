@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from accounts.adapters import login_failures_forget
 from verification import services
 from verification.forms import (
     CodeForm,
@@ -306,6 +307,7 @@ def recovery_password(request: HttpRequest) -> HttpResponse:
             form_add_service_error(form, exc)
         else:
             request.session.pop(SESSION_RECOVERY, None)
+            login_failures_forget(request, user)
             login(request, user, backend=AUTH_BACKEND)
             messages.success(request, _("Your new password is set and you are signed in."))
             return redirect("accounts:cabinet")
