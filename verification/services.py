@@ -340,6 +340,20 @@ def _email_send(code: OneTimeCode, ctx: dict) -> None:
     message.send()
 
 
+def _delivery_record(code: OneTimeCode, *, status: str, provider_id: str = "", error: str = "") -> None:
+    backend = settings.SMS_BACKEND if code.channel == Channel.SMS else settings.EMAIL_BACKEND
+    Delivery.objects.create(
+        code=code,
+        channel=code.channel,
+        target=code.target,
+        kind=code.notice or f"{code.purpose}_code",
+        backend=backend.rsplit(".", 1)[-1],
+        provider_id=provider_id,
+        status=status,
+        error=error[:255],
+    )
+
+
 def code_deliver(*, code_id: int) -> None:
     """Make the code, store its HMAC and hand the message to the gateway.
 
@@ -362,31 +376,12 @@ def code_deliver(*, code_id: int) -> None:
             return
     with translation.override(code.language):
         ctx = _message_context(code, plain)
-        kind = code.notice or f"{code.purpose}_code"
         if code.channel == Channel.SMS:
-            callback = ""
-            if "Twilio" in settings.SMS_BACKEND:
-                callback = settings.SITE_URL + reverse("verification:twilio_status")
-            result = sms.send_sms(to=code.target, body=_sms_text(code, ctx), status_callback=callback)
-            Delivery.objects.create(
-                code=code,
-                channel=code.channel,
-                target=code.target,
-                kind=kind,
-                backend=settings.SMS_BACKEND.rsplit(".", 1)[-1],
-                provider_id=result.provider_id,
-                status=result.status,
-            )
+            result = sms.send_sms(to=code.target, body=_sms_text(code, ctx))
+            _delivery_record(code, status=result.status, provider_id=result.provider_id)
         else:
             _email_send(code, ctx)
-            Delivery.objects.create(
-                code=code,
-                channel=code.channel,
-                target=code.target,
-                kind=kind,
-                backend=settings.EMAIL_BACKEND.rsplit(".", 1)[-1],
-                status=DeliveryStatus.SENT,
-            )
+            _delivery_record(code, status=DeliveryStatus.SENT)
     OneTimeCode.objects.filter(pk=code.pk).update(sent_at=timezone.now())
 
 
@@ -396,15 +391,7 @@ def code_delivery_failed(*, code_id: int, error: str) -> None:
     if code is None:
         return
     OneTimeCode.objects.filter(pk=code_id, delivery_failed_at__isnull=True).update(delivery_failed_at=timezone.now())
-    Delivery.objects.create(
-        code=code,
-        channel=code.channel,
-        target=code.target,
-        kind=code.notice or f"{code.purpose}_code",
-        backend=(settings.SMS_BACKEND if code.channel == Channel.SMS else settings.EMAIL_BACKEND).rsplit(".", 1)[-1],
-        status=DeliveryStatus.FAILED,
-        error=error[:255],
-    )
+    _delivery_record(code, status=DeliveryStatus.FAILED, error=error)
     logger.warning("delivery failed: code=%s channel=%s error=%s", code_id, code.channel, error)
 
 

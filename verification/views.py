@@ -99,6 +99,10 @@ def registration_start(request: HttpRequest) -> HttpResponse:
 
 
 def _code_page(request, *, template: str, form, flow, purpose: str, extra: dict) -> HttpResponse:
+    if form.is_bound and form.errors:
+        # A rejected code is typed again from scratch; keeping it only invites editing digits.
+        form.data = form.data.copy()
+        form.data["code"] = ""
     code = services.code_current(purpose=purpose, flow_id=flow.pk)
     context = {"form": form, "state": services.code_state(code), **extra}
     return render(request, template, context)

@@ -5,6 +5,7 @@ import uuid
 from pathlib import Path
 
 from django.conf import settings
+from django.urls import reverse
 
 from verification.sms import SmsGatewayError, SmsMessage, SmsRejected, SmsResult, outbox
 
@@ -65,8 +66,9 @@ class TwilioBackend:
             kwargs["messaging_service_sid"] = settings.TWILIO_MESSAGING_SERVICE_SID
         else:
             kwargs["from_"] = settings.TWILIO_FROM_NUMBER
-        if status_callback:
-            kwargs["status_callback"] = status_callback
+        # Delivery reports come back to our callback view; its URL is built from SITE_URL,
+        # never from a request's Host header.
+        kwargs["status_callback"] = status_callback or settings.SITE_URL + reverse("verification:twilio_status")
         try:
             sent = self.client.messages.create(**kwargs)
         except TwilioRestException as exc:
