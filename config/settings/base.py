@@ -223,6 +223,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
 # deployments or test runs that share one Redis never take each other's tasks.
 if env.str("CELERY_BROKER_KEY_PREFIX", default="") and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env.str("CELERY_BROKER_KEY_PREFIX")
+# The worker logs through Django's LOGGING, so its lines are masked like the web's.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True

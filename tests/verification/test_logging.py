@@ -59,3 +59,9 @@ def test_console_handler_of_the_project_masks_what_it_writes():
     record = _record("sms to %s", "+79123456789")
     assert masking[0].filter(record)
     assert record.getMessage() == "sms to +7***89"
+
+
+def test_worker_names_are_not_taken_for_emails():
+    from verification.logging import mask_personal_data
+
+    assert mask_personal_data("celery@vm ready.") == "celery@vm ready."
