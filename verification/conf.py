@@ -32,5 +32,10 @@ class AppSettings:
         """Seconds an unfinished registration or recovery may be continued."""
         return settings.VERIFICATION_REGISTRATION_TTL
 
+    @property
+    def DELIVERY_RETENTION_DAYS(self) -> int:
+        """Days delivery records (with the phone or email) are kept for support."""
+        return settings.VERIFICATION_DELIVERY_RETENTION_DAYS
+
 
 app_settings = AppSettings()

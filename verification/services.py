@@ -623,21 +623,24 @@ def _registration_complete(registration: Registration) -> User:
 
 
 def registrations_purge() -> int:
-    """Delete unfinished registrations and recoveries past their lifetime, and their codes."""
-    cutoff = timezone.now() - dt.timedelta(seconds=app_settings.REGISTRATION_TTL)
+    """Delete registrations, recoveries and codes past their lifetime, and old delivery logs.
+
+    A finished registration's data lives on in the account, so every flow older than
+    VERIFICATION_REGISTRATION_TTL goes, finished or not; so does every code made before then.
+    Delivery rows (which hold the phone or email) are kept for support for
+    VERIFICATION_DELIVERY_RETENTION_DAYS. Returns how many unfinished flows were abandoned.
+    """
+    now = timezone.now()
+    cutoff = now - dt.timedelta(seconds=app_settings.REGISTRATION_TTL)
     with transaction.atomic():
-        stale_regs = list(
-            Registration.objects.filter(completed_at__isnull=True, created_at__lt=cutoff).values_list("pk", flat=True)
-        )
-        stale_recs = list(Recovery.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True))
-        OneTimeCode.objects.filter(flow_id__in=stale_regs + stale_recs).delete()
-        OneTimeCode.objects.filter(expires_at__lt=cutoff).delete()
-        Registration.objects.filter(pk__in=stale_regs).delete()
-        Recovery.objects.filter(pk__in=stale_recs).delete()
-        # Finished registrations keep no personal data beyond the account itself.
-        Registration.objects.filter(completed_at__lt=cutoff).delete()
-    logger.info("purged %d registrations, %d recoveries", len(stale_regs), len(stale_recs))
-    return len(stale_regs) + len(stale_recs)
+        abandoned = Registration.objects.filter(completed_at__isnull=True, created_at__lt=cutoff).count()
+        abandoned += Recovery.objects.filter(completed_at__isnull=True, created_at__lt=cutoff).count()
+        OneTimeCode.objects.filter(created_at__lt=cutoff).delete()
+        Registration.objects.filter(created_at__lt=cutoff).delete()
+        Recovery.objects.filter(created_at__lt=cutoff).delete()
+        Delivery.objects.filter(created_at__lt=now - dt.timedelta(days=app_settings.DELIVERY_RETENTION_DAYS)).delete()
+    logger.info("purged %d abandoned registrations and recoveries", abandoned)
+    return abandoned
 
 
 # --- Access recovery ----------------------------------------------------------------------

@@ -183,6 +183,7 @@ VERIFICATION_RESEND_COOLDOWN = env.int("VERIFICATION_RESEND_COOLDOWN", default=6
 VERIFICATION_SENDS_PER_CONTACT_PER_HOUR = env.int("VERIFICATION_SENDS_PER_CONTACT_PER_HOUR", default=5)
 VERIFICATION_STARTS_PER_IP_PER_HOUR = env.int("VERIFICATION_STARTS_PER_IP_PER_HOUR", default=20)
 VERIFICATION_REGISTRATION_TTL = env.int("VERIFICATION_REGISTRATION_TTL", default=24 * 3600)
+VERIFICATION_DELIVERY_RETENTION_DAYS = env.int("VERIFICATION_DELIVERY_RETENTION_DAYS", default=30)
 
 # --- SMS ----------------------------------------------------------------------------------
 # console: prints and keeps the last messages for /dev/sms/ (DEBUG only);

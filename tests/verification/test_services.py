@@ -395,6 +395,20 @@ def test_purge_deletes_abandoned_registrations_and_recoveries_with_their_codes(s
     assert User.objects.filter(pk=finished.user_id).exists()  # the account stays
 
 
+def test_purge_keeps_delivery_records_for_the_retention_period_only(start):
+    start(phone="+79161234567")
+    old, recent = Delivery.objects.get(), Delivery.objects.get()
+    recent.pk = None
+    recent.save()
+    Delivery.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - dt.timedelta(days=app_settings.DELIVERY_RETENTION_DAYS, minutes=1)
+    )
+
+    services.registrations_purge()
+
+    assert list(Delivery.objects.values_list("pk", flat=True)) == [recent.pk]
+
+
 # --- Passwords ------------------------------------------------------------------------------
 
 
