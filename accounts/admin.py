@@ -7,6 +7,17 @@ from accounts.models import TierChange, User
 from accounts.phones import email_mask, phone_mask, phone_parse_ru_mobile
 
 
+class ContactSearchMixin:
+    """Staff type phones the way people dictate them ("8 912 345-67-89"); rows hold E.164."""
+
+    def get_search_results(self, request, queryset, search_term):
+        try:
+            search_term = phone_parse_ru_mobile(search_term)
+        except ValidationError:
+            search_term = search_term.strip().lower() if "@" in search_term else search_term
+        return super().get_search_results(request, queryset, search_term)
+
+
 class TierChangeInline(admin.TabularInline):
     model = TierChange
     fk_name = "user"
@@ -20,7 +31,7 @@ class TierChangeInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ContactSearchMixin, DjangoUserAdmin):
     ordering = ("-date_joined",)
     # Lists show contacts masked; staff find a person by the exact phone or email in search.
     list_display = ("id", "surname", "first_name", "tier", "masked_phone", "masked_email", "is_active", "date_joined")
@@ -29,14 +40,6 @@ class UserAdmin(DjangoUserAdmin):
     # The tier changes only through accounts.services.user_tier_change (audited).
     readonly_fields = ("tier", "date_joined", "last_login")
     inlines = [TierChangeInline]
-
-    def get_search_results(self, request, queryset, search_term):
-        # Staff type phones the way people dictate them: "8 912 345-67-89".
-        try:
-            search_term = phone_parse_ru_mobile(search_term)
-        except ValidationError:
-            pass
-        return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description=_("mobile phone"))
     def masked_phone(self, user: User) -> str:

@@ -57,3 +57,11 @@ def email_mask(email: str) -> str:
     if len(local) <= 2:
         return f"{local[:1]}*@{domain}"
     return f"{local[0]}{'*' * (len(local) - 2)}{local[-1]}@{domain}"
+
+
+def contact_mask(contact: str) -> str:
+    """Mask a phone or an email, whichever it is."""
+    contact = str(contact or "")
+    if not contact:
+        return ""
+    return email_mask(contact) if "@" in contact else phone_mask(contact)

@@ -1,5 +1,20 @@
+import re
+
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+
+_PERSON_NAME = re.compile(r"^[A-Za-zА-Яа-яЁё][A-Za-zА-Яа-яЁё' \-]*$")
+
+
+def person_name_normalize(value: str) -> str:
+    """A surname or given name as in a passport: letters, spaces, hyphens, apostrophes."""
+    value = " ".join((value or "").split())
+    if not value:
+        raise ValidationError(_("This field is required."), code="required")
+    if len(value) > 100 or not _PERSON_NAME.match(value):
+        raise ValidationError(_("Use letters, spaces, hyphens and apostrophes only."), code="name_invalid")
+    return value
 
 
 class MaximumLengthValidator:

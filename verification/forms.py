@@ -1,20 +1,10 @@
-import re
-
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.regions import REGIONS
+from accounts.validators import person_name_normalize
 from verification import services
-
-_NAME = re.compile(r"^[A-Za-zА-Яа-яЁё][A-Za-zА-Яа-яЁё' \-]*$")
-
-
-def _clean_name(value: str) -> str:
-    value = " ".join(value.split())
-    if not _NAME.match(value):
-        raise ValidationError(_("Use letters, spaces, hyphens and apostrophes only."), code="name_invalid")
-    return value
 
 
 class RegistrationStartForm(forms.Form):
@@ -46,10 +36,10 @@ class RegistrationStartForm(forms.Form):
             self.fields[name].one_of_contacts = True
 
     def clean_surname(self) -> str:
-        return _clean_name(self.cleaned_data["surname"])
+        return person_name_normalize(self.cleaned_data["surname"])
 
     def clean_first_name(self) -> str:
-        return _clean_name(self.cleaned_data["first_name"])
+        return person_name_normalize(self.cleaned_data["first_name"])
 
     def clean(self):
         cleaned = super().clean()

@@ -27,6 +27,8 @@ from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import User
 from accounts.phones import email_mask, phone_mask, phone_parse_ru_mobile
+from accounts.regions import REGION_CODES
+from accounts.validators import person_name_normalize
 from verification import codes, sms
 from verification.conf import app_settings
 from verification.models import (
@@ -460,6 +462,22 @@ def _registration_code_params(registration: Registration) -> dict:
     }
 
 
+def _person_parse(*, surname: str, first_name: str, region: str) -> tuple[str, str]:
+    """Validate the person's part of a registration, whichever door it came through."""
+    errors: dict[str, ValidationError] = {}
+    names = {}
+    for field, value in (("surname", surname), ("first_name", first_name)):
+        try:
+            names[field] = person_name_normalize(value)
+        except ValidationError as exc:
+            errors[field] = exc
+    if region not in REGION_CODES:
+        errors["region"] = ValidationError(_("Choose a region from the list."), code="region_invalid")
+    if errors:
+        raise ValidationError(errors)
+    return names["surname"], names["first_name"]
+
+
 def registration_start(
     *,
     surname: str,
@@ -476,13 +494,14 @@ def registration_start(
     (same rows, same queries, same response); only the worker sends the owner a notice
     instead of a code, and that registration can never be confirmed.
     """
+    surname, first_name = _person_parse(surname=surname, first_name=first_name, region=region)
     phone_e164, email_norm = contact_parse(phone=phone, email=email)
     _consume_ip_quota("registration_start", ip)
     _consume_send_quota(phone_e164 or email_norm)
     with transaction.atomic():
         registration = Registration.objects.create(
-            surname=surname.strip(),
-            first_name=first_name.strip(),
+            surname=surname,
+            first_name=first_name,
             region=region,
             phone=phone_e164,
             email=email_norm,

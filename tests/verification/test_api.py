@@ -846,3 +846,21 @@ def test_behind_a_proxy_one_clients_failed_logins_do_not_lock_out_the_others(api
 
     assert response.status_code == HTTPStatus.OK, response.json()
     assert response.json()["user"]["id"] == owner.pk
+
+
+@pytest.mark.parametrize("surname", ["<script>", "Петров2", "   ", "Я" * 101])
+def test_api_rejects_impossible_names_like_the_form_does(api, sms_outbox, surname):
+    response = registration_start(api, surname=surname, phone="+79123456789")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["errors"]["surname"][0]["code"] in {"name_invalid", "required", "blank", "max_length"}
+    assert not Registration.objects.exists()
+    assert sms_outbox == []
+
+
+def test_api_keeps_a_double_barrelled_name_with_single_spaces(api):
+    response = registration_start(api, surname="  Римский-Корсаков  ", first_name="Анна  Мария", phone="+79123456789")
+
+    assert response.status_code == HTTPStatus.CREATED
+    registration = Registration.objects.get()
+    assert (registration.surname, registration.first_name) == ("Римский-Корсаков", "Анна Мария")
