@@ -5,3 +5,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 application = get_wsgi_application()
+
+from config.startup import require_secrets  # noqa: E402 (needs configured settings)
+
+require_secrets()

@@ -7,42 +7,62 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _settings_import(env: dict) -> subprocess.CompletedProcess:
+def _run(code: str, env: dict) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PII_KEY"))}
     return subprocess.run(
-        [sys.executable, "-c", "import config.settings.base"],
+        [sys.executable, "-c", code],
         cwd=ROOT,
-        env={**clean, **env},
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings.base", **env},
         capture_output=True,
         text=True,
         timeout=60,
     )
 
 
-def test_production_refuses_to_start_without_a_secret_key():
-    result = _settings_import({"PII_KEY": "x" * 40})
+WEB_START = "import config.wsgi"
+WORKER_START = (
+    "import django; django.setup(); from config.celery import app; "
+    "from celery.signals import worker_init; worker_init.send(sender=None)"
+)
+CHECK = "import django; django.setup(); from django.core.management import call_command; call_command('check'{})"
+
+
+@pytest.mark.parametrize("start", [WEB_START, WORKER_START], ids=["web", "worker"])
+def test_production_refuses_to_start_without_a_secret_key(start):
+    result = _run(start, {"PII_KEY": "x" * 40})
 
     assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+    assert "DJANGO_SECRET_KEY not set" in result.stderr
 
 
-def test_production_refuses_to_start_without_a_pii_key():
-    result = _settings_import({"DJANGO_SECRET_KEY": "x" * 40})
+@pytest.mark.parametrize("start", [WEB_START, WORKER_START], ids=["web", "worker"])
+def test_production_refuses_to_start_without_a_pii_key(start):
+    result = _run(start, {"DJANGO_SECRET_KEY": "x" * 40})
 
     assert result.returncode != 0
-    assert "PII_KEY is not set" in result.stderr
+    assert "PII_KEY not set" in result.stderr
 
 
 def test_production_starts_with_both_keys():
-    result = _settings_import({"DJANGO_SECRET_KEY": "x" * 40, "PII_KEY": "y" * 40})
+    result = _run(WEB_START, {"DJANGO_SECRET_KEY": "x" * 40, "PII_KEY": "y" * 40})
 
     assert result.returncode == 0, result.stderr
+
+
+def test_offline_commands_work_on_a_fresh_checkout_and_deploy_check_names_missing_secrets():
+    plain = _run(CHECK.format(""), {})
+    deploy = _run(CHECK.format(", deploy=True"), {})
+
+    assert plain.returncode == 0, plain.stderr
+    assert deploy.returncode != 0
+    assert "DJANGO_SECRET_KEY, PII_KEY not set" in deploy.stderr
 
 
 def _variables_read_by_settings() -> set[str]:
