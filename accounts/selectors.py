@@ -1,3 +1,5 @@
+from django.db.models import Q
+
 from accounts.models import Tier, User
 
 
@@ -11,8 +13,6 @@ def user_get_by_email(*, email: str) -> User | None:
 
 def contact_is_taken(*, phone: str | None = None, email: str | None = None) -> bool:
     """Whether an account already holds this phone or email (both checked in one query)."""
-    from django.db.models import Q
-
     condition = Q(pk__in=[])
     if phone:
         condition |= Q(phone=phone)

@@ -134,7 +134,6 @@ def registration_code(request: HttpRequest) -> HttpResponse:
         extra={
             "registration": registration,
             "step": step,
-            "email_after_password": step == Step.EMAIL and bool(registration.phone),
             "resend_url": reverse("verification:registration_resend"),
             # The other contact to fall back on when this one gets no messages.
             "fallback": (
